@@ -1,0 +1,143 @@
+"""Exceptions raised by the Looker hook and operators.
+
+Every message names the value or request involved and what to do next. ``str()`` of any of these
+exceptions is computed when the exception is built, from plain strings, so printing one never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+# Longest excerpt of a response body that is not Looker's JSON (a proxy's HTML page, say) kept in a message.
+BODY_EXCERPT_LENGTH = 300
+
+_TAG = r"<[^>]*>"
+_SPACE = r"\s+"
+
+
+class LookerError(AirflowException):
+    """Base class of every error raised by this provider."""
+
+
+class LookerConfigurationError(LookerError, ValueError):
+    """The Looker connection or an operator argument is invalid; nothing was sent to Looker."""
+
+
+class LookerRequestError(LookerError):
+    """A request did not get an answer from Looker (connection refused, TLS failure, timeout)."""
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", sent: bool | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        # False: the request never left this machine. True or None: Looker may have received it.
+        self.sent = sent
+
+
+class LookerApiError(LookerError):
+    """Looker answered a request with an error status."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        body: Any = None,
+        text: str = "",
+        hint: str = "",
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.body = body
+        self.looker_message, self.field_errors, self.documentation_url = _parse_error_body(body)
+        self.excerpt = "" if isinstance(body, dict) else _shorten(text)
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        parts = [f"Looker answered {self.status} to {self.method} {self.path}"]
+        if self.looker_message:
+            parts.append(f": {self.looker_message}")
+        elif self.excerpt:
+            parts.append(f" with a body that is not Looker's JSON: {self.excerpt!r}")
+        lines = ["".join(parts)]
+        for detail in self.field_errors:
+            lines.append(
+                "  - field {field}: {message} (code {code})".format(
+                    field=detail.get("field") or "?",
+                    message=detail.get("message") or "no message",
+                    code=detail.get("code") or "?",
+                )
+            )
+        if self.documentation_url:
+            lines.append(f"  Looker documentation: {self.documentation_url}")
+        if self.hint:
+            lines.append(f"  {self.hint}")
+        return "\n".join(lines)
+
+
+class LookerAuthenticationError(LookerApiError):
+    """Looker rejected the client id and secret, or answered the login without an access token."""
+
+
+class LookerNotFoundError(LookerApiError):
+    """The content, plan or datagroup does not exist, or the API user cannot see it."""
+
+
+class LookerDeliveryUnknownError(LookerError):
+    """A run_once request may have reached Looker, but its answer was lost.
+
+    The request is not repeated, because repeating it could deliver the report twice. Search Looker's
+    schedule history for ``plan_name`` to learn whether it ran.
+    """
+
+    def __init__(self, message: str, *, plan_name: str, method: str, path: str) -> None:
+        super().__init__(message)
+        self.plan_name = plan_name
+        self.method = method
+        self.path = path
+
+
+def _shorten(text: str) -> str:
+    """Return ``text`` without HTML tags and runs of white space, cut to ``BODY_EXCERPT_LENGTH`` characters."""
+    try:
+        flat = re.sub(_SPACE, " ", re.sub(_TAG, " ", str(text))).strip()
+    except Exception:  # a body so odd that it cannot be turned into text still must not break the message
+        return "<unreadable body>"
+    if len(flat) > BODY_EXCERPT_LENGTH:
+        return flat[: BODY_EXCERPT_LENGTH - 3] + "..."
+    return flat
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _parse_error_body(body: Any) -> tuple[str, list[dict[str, str]], str]:
+    """Extract Looker's ``message``, ``errors[]`` items and ``documentation_url`` from an error body."""
+    if not isinstance(body, dict):
+        return "", [], ""
+    message = _as_text(body.get("message"))
+    documentation_url = _as_text(body.get("documentation_url"))
+    details: list[dict[str, str]] = []
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, dict):
+                details.append({key: _as_text(item.get(key)) for key in ("field", "code", "message")})
+            else:
+                details.append({"field": "", "code": "", "message": _as_text(item)})
+    return message, details, documentation_url
