@@ -14,6 +14,8 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 # Longest excerpt of a response body that is not Looker's JSON (a proxy's HTML page, say) kept in a message.
 BODY_EXCERPT_LENGTH = 300
+# Longest text kept from one field of Looker's JSON error body.
+MESSAGE_LENGTH = 2000
 
 _TAG = r"<[^>]*>"
 _SPACE = r"\s+"
@@ -21,6 +23,17 @@ _SPACE = r"\s+"
 
 class LookerError(AirflowException):
     """Base class of every error raised by this provider."""
+
+    def __reduce__(self):
+        # Keyword-only constructors cannot be rebuilt from ``args``; restore the instance's fields instead.
+        return (_rebuild, (type(self), str(self), self.__dict__))
+
+
+def _rebuild(cls: type[LookerError], message: str, state: dict[str, Any]) -> LookerError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class LookerConfigurationError(LookerError, ValueError):
@@ -106,6 +119,8 @@ class LookerDeliveryUnknownError(LookerError):
 
 def _shorten(text: str) -> str:
     """Return ``text`` without HTML tags and runs of white space, cut to ``BODY_EXCERPT_LENGTH`` characters."""
+    if text is None:
+        return ""
     try:
         flat = re.sub(_SPACE, " ", re.sub(_TAG, " ", str(text))).strip()
     except Exception:  # a body so odd that it cannot be turned into text still must not break the message
@@ -116,14 +131,22 @@ def _shorten(text: str) -> str:
 
 
 def _as_text(value: Any) -> str:
+    """Return ``value`` as text cut to ``MESSAGE_LENGTH`` characters, whatever its type."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+        text = value
+    else:
+        try:
+            text = json.dumps(value, default=str)
+        except Exception:
+            try:
+                text = repr(value)
+            except Exception:
+                text = f"<unprintable {type(value).__name__}>"
+    if len(text) > MESSAGE_LENGTH:
+        return text[: MESSAGE_LENGTH - 3] + "..."
+    return text
 
 
 def _parse_error_body(body: Any) -> tuple[str, list[dict[str, str]], str]:

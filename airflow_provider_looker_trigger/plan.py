@@ -59,7 +59,7 @@ _CONTENT_ID = r"^[A-Za-z0-9_\-]+$"
 _EMAIL = r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$"
 _ACTION_HUB_TYPE = r"^looker-integration://([^\s:/]+)::([^\s:/]+)$"
 _S3_ADDRESS = r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(/[^\s]*)?$"
-_SFTP_ADDRESS = r"^sftp://[^\s/@]+(:\d+)?(/[^\s]*)?$"
+_SFTP_ADDRESS = r"^sftp://[^\s/@:]+(:\d+)?(/[^\s]*)?$"
 _HTTPS_ADDRESS = r"^https://[^\s/]+(/[^\s]*)?$"
 
 
@@ -171,13 +171,20 @@ def resolve_source(
                 "for example 'thelook::business_pulse'."
             )
         return ContentSource(SOURCE_LOOKML_DASHBOARD, text)
+    check_id(name, text)
+    kind = {"dashboard_id": SOURCE_DASHBOARD, "look_id": SOURCE_LOOK, "query_id": SOURCE_QUERY}[name]
+    return ContentSource(kind, text)
+
+
+def check_id(name: str, value: Any) -> str:
+    """Return a Looker id (an int or a string) as the string Looker API 4.0 expects, or raise naming ``name``."""
+    text = _content_id_text(name, value)
     if not re.match(_CONTENT_ID, text):
         raise LookerConfigurationError(
             f"Invalid {name} {text!r}: a Looker id contains only letters, digits, '_' and '-', "
             "for example 73 or '73'."
         )
-    kind = {"dashboard_id": SOURCE_DASHBOARD, "look_id": SOURCE_LOOK, "query_id": SOURCE_QUERY}[name]
-    return ContentSource(kind, text)
+    return text
 
 
 def _content_id_text(name: str, value: Any) -> str:
@@ -307,9 +314,9 @@ def _parse_destination(item: Any, position: int) -> list[Destination]:
     if common["message"] is not None and dest_type != "email":
         raise LookerConfigurationError(f"{where} sets message, which Looker uses only for email destinations.")
 
+    _reject_conn_ids(item, where, allowed={"s3": "aws_conn_id", "sftp": "sftp_conn_id"}.get(dest_type))
     if dest_type == "email":
         return [Destination(type="email", address=address, **common) for address in _email_addresses(item.get("address"), where)]
-    _reject_conn_ids(item, where, allowed={"s3": "aws_conn_id", "sftp": "sftp_conn_id"}.get(dest_type))
     address = item.get("address")
     if dest_type == "webhook":
         _check_address(address, _HTTPS_ADDRESS, where, "an https:// URL, e.g. 'https://hooks.example.com/looker'; plain http is rejected")
@@ -400,8 +407,8 @@ def _parameters(value: Any, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def check_options(options: PlanOptions, source: ContentSource, destinations: list[Destination]) -> None:
-    """Reject option values and combinations that Looker rejects or ignores for this content."""
+def check_option_values(options: PlanOptions) -> None:
+    """Reject option values that are invalid whatever the content: wrong types, unknown names."""
     for name in (
         "pdf_landscape",
         "long_tables",
@@ -423,6 +430,15 @@ def check_options(options: PlanOptions, source: ContentSource, destinations: lis
             f"Invalid pdf_paper_size {options.pdf_paper_size!r}: use one of {', '.join(PDF_PAPER_SIZES)}, "
             "or leave it unset to fit the page to the dashboard."
         )
+    if options.require_results and options.require_no_results:
+        raise LookerConfigurationError(
+            "require_results=True and require_no_results=True together would never deliver: keep at most one."
+        )
+
+
+def check_options(options: PlanOptions, source: ContentSource, destinations: list[Destination]) -> None:
+    """Reject option values and combinations that Looker rejects or ignores for this content."""
+    check_option_values(options)
     if options.send_all_results and source.is_dashboard:
         raise LookerConfigurationError(
             f"send_all_results=True is not available for {source.describe()}: Looker sends all results only "
@@ -433,10 +449,6 @@ def check_options(options: PlanOptions, source: ContentSource, destinations: lis
             raise LookerConfigurationError(
                 f"{name} is only available for Looks, not for {source.describe()}; remove it or deliver a Look."
             )
-    if options.require_results and options.require_no_results:
-        raise LookerConfigurationError(
-            "require_results=True and require_no_results=True together would never deliver: keep at most one."
-        )
     if options.run_as_recipient:
         others = sorted({dest.type for dest in destinations if dest.type != "email"})
         if others:
@@ -544,3 +556,53 @@ def build_run_once_body(
         for option in ("require_results", "require_no_results", "require_change"):
             body[option] = bool(getattr(options, option))
     return body
+
+
+def filter_literal(value: str) -> str:
+    """Return a Looker filter expression that matches ``value`` exactly and nothing else.
+
+    Looker reads ``,`` as "or", ``%`` and ``_`` as wildcards, ``"`` as quoting and a leading ``-`` as
+    "not", so a literal such as ``"New York, NY"`` would become two values. Each of these characters
+    gets Looker's escape character ``^`` in front (and ``^`` itself is doubled). Plain strings passed to
+    ``filters`` keep their filter-expression meaning; use this for values that come from data.
+    """
+    if not isinstance(value, str):
+        raise LookerConfigurationError(f"filter_literal takes a string, not {type(value).__name__} {value!r}.")
+    escaped = value.replace("^", "^^")
+    for char in (",", "%", "_", '"'):
+        escaped = escaped.replace(char, "^" + char)
+    if escaped.startswith("-"):
+        escaped = "^" + escaped
+    return escaped
+
+
+def closest_names(name: str, candidates: list[str], *, limit: int = 3) -> list[str]:
+    """Return up to ``limit`` of ``candidates`` that look most like ``name``, ignoring case."""
+    import difflib
+
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    matches = difflib.get_close_matches(name.lower(), list(by_lower), n=limit, cutoff=0.5)
+    return [by_lower[match] for match in matches]
+
+
+def check_filter_names(filters: Mapping[str, str], dashboard_filter_names: list[str], *, content: str) -> None:
+    """Reject filter names that the dashboard does not have.
+
+    Looker ignores a filter whose name it does not know and delivers the dashboard without it, so a
+    misspelled name would send unfiltered rows.
+    """
+    known = set(dashboard_filter_names)
+    unknown = [name for name in filters if name not in known]
+    if not unknown:
+        return
+    lines = []
+    for name in unknown:
+        suggestions = closest_names(name, dashboard_filter_names)
+        hint = f"did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else "no similar name"
+        lines.append(f"{name!r} ({hint})")
+    available = ", ".join(map(repr, dashboard_filter_names)) or "none"
+    raise LookerConfigurationError(
+        f"{content} has no filter named {'; '.join(lines)}. Looker would ignore "
+        f"{'it' if len(unknown) == 1 else 'them'} and deliver unfiltered rows, so nothing was sent. "
+        f"Filters on the dashboard: {available}. Set strict_filters=False to send unknown names anyway."
+    )

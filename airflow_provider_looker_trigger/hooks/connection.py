@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,8 @@ def parse_base_url(host: str | None, port: int | None = None, *, conn_id: str = 
             f"Connection {conn_id!r} has no host: set Host to your Looker URL, e.g. https://mycompany.cloud.looker.com."
         )
     text = raw if "://" in raw else "https://" + raw
+    # Messages quote the host without anything before an "@", where a pasted secret would be.
+    raw = re.sub(r"//[^/@]*@", "//***@", text) if "@" in text else raw
     try:
         parts = urlsplit(text)
         host_port = parts.port
@@ -72,7 +75,7 @@ def parse_base_url(host: str | None, port: int | None = None, *, conn_id: str = 
         )
 
     path = parts.path.rstrip("/")
-    if path.startswith("/api/"):
+    if path == "/api" or path.startswith("/api/"):
         version = path[len("/api/") :]
         if version in _REMOVED_API_VERSIONS:
             raise LookerConfigurationError(
