@@ -99,6 +99,10 @@ class LookerAuthenticationError(LookerApiError):
     """Looker rejected the client id and secret, or answered the login without an access token."""
 
 
+class LookerPermissionError(LookerApiError):
+    """The API user lacks a permission the request needs, such as ``see_system_activity``."""
+
+
 class LookerNotFoundError(LookerApiError):
     """The content, plan or datagroup does not exist, or the API user cannot see it."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_looker_trigger import PACKAGE_NAME, __version__
+from airflow_provider_looker_trigger.delivery import SYSTEM_ACTIVITY_PERMISSION, JobState, job_states, jobs_query
 from airflow_provider_looker_trigger.exceptions import (
     LookerApiError,
     LookerAuthenticationError,
@@ -21,6 +23,7 @@ from airflow_provider_looker_trigger.exceptions import (
     LookerDeliveryUnknownError,
     LookerError,
     LookerNotFoundError,
+    LookerPermissionError,
     LookerRequestError,
 )
 from airflow_provider_looker_trigger.hooks.connection import (
@@ -342,6 +345,7 @@ class LookerHook(BaseHook):
         return self._parse(response, method, path, not_found_hint=not_found_hint)
 
     def _parse(self, response: requests.Response, method: str, path: str, *, not_found_hint: str = "") -> Any:
+        """Return the JSON body of a successful answer, or raise the error class that fits its status."""
         status = response.status_code
         full_path = API_PREFIX + path
         if 300 <= status < 400:
@@ -355,7 +359,7 @@ class LookerHook(BaseHook):
             )
         if status >= 400:
             body = _json_or_none(response)
-            error_class = LookerNotFoundError if status == 404 else LookerApiError
+            error_class = {403: LookerPermissionError, 404: LookerNotFoundError}.get(status, LookerApiError)
             raise error_class(status=status, method=method, path=full_path, body=body, text=response.text, hint=not_found_hint if status == 404 else "")
         if status == 204 or not response.content:
             return None
@@ -451,6 +455,45 @@ class LookerHook(BaseHook):
     def run_inline_query(self, query: Mapping[str, Any], *, result_format: str = "json") -> Any:
         """Run a query without saving it (``POST /queries/run/{result_format}``), never from cache."""
         return self._request("POST", f"/queries/run/{result_format}", json_body=dict(query), params={"cache": "false"})
+
+    def get_scheduled_jobs(
+        self,
+        *,
+        plan_id: str | None = None,
+        plan_name_contains: str | None = None,
+        created_after: datetime.datetime | None = None,
+    ) -> list[JobState]:
+        """Return the scheduled jobs of a plan (or of plans whose name contains a text), newest first.
+
+        Reads Looker's System Activity, which needs the ``see_system_activity`` permission; without it
+        :class:`LookerPermissionError` names that permission. ``created_after`` keeps only jobs created
+        at or after that moment.
+        """
+        query = jobs_query(plan_id=plan_id, plan_name_contains=plan_name_contains, created_after=created_after)
+        try:
+            rows = self.run_inline_query(query)
+        except (LookerPermissionError, LookerNotFoundError) as err:
+            raise LookerPermissionError(
+                status=err.status,
+                method=err.method,
+                path=err.path,
+                body=err.body,
+                hint=f"Reading delivery status needs the {SYSTEM_ACTIVITY_PERMISSION} permission on the API user of "
+                f"connection {self.looker_conn_id!r}. Grant it in Looker (Admin > Roles), or turn off waiting for the delivery.",
+            ) from err
+        if not isinstance(rows, list):
+            raise LookerApiError(
+                status=200,
+                method="POST",
+                path=API_PREFIX + "/queries/run/json",
+                body=rows if isinstance(rows, dict) else None,
+                text="" if isinstance(rows, dict) else str(rows),
+                hint="System Activity answered something other than a list of rows.",
+            )
+        states = job_states(rows)
+        if created_after is not None:
+            states = [state for state in states if state.created_at is None or state.created_at >= created_after]
+        return states
 
     def get_versions(self) -> dict[str, Any]:
         """Return the API versions the Looker instance supports (``GET /versions``)."""

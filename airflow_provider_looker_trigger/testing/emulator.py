@@ -219,6 +219,12 @@ class LookerEmulator(ApiHandlers, JobRunner):
         with self._lock:
             return [copy.copy(job) for job in self._jobs.values()]
 
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued since the start or the last reset, so a test can search logs for leaks."""
+        with self._lock:
+            return list(self._issued_tokens)
+
     def plan(self, plan_id: str) -> dict[str, Any] | None:
         """Return a stored plan's writable fields as the client sent them, or None."""
         with self._lock:
@@ -250,6 +256,7 @@ class LookerEmulator(ApiHandlers, JobRunner):
             self._deliveries: list[Delivery] = []
             self._jobs: dict[str, Job] = {}
             self._tokens: dict[str, datetime.datetime] = {}
+            self._issued_tokens: list[str] = []
             self._call_counts: Counter[str] = Counter()
             self._plan_ids = itertools.count(FIRST_PLAN_ID)
             self._destination_ids = itertools.count(FIRST_DESTINATION_ID)
@@ -430,6 +437,7 @@ class LookerEmulator(ApiHandlers, JobRunner):
         token = secrets.token_urlsafe(30)
         with self._lock:
             self._tokens[token] = self._now() + datetime.timedelta(seconds=self.token_lifetime)
+            self._issued_tokens.append(token)
         return token
 
     def _revoke_token(self, token: str | None) -> None:

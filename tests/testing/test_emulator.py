@@ -160,6 +160,13 @@ def test_token_lifetime_in_login_answer(clocked):
     assert answer.json()["expires_in"] == 600
 
 
+def test_issued_tokens_lists_every_login(looker_emulator):
+    first = login(looker_emulator).headers["Authorization"].split()[1]
+    second = login(looker_emulator).headers["Authorization"].split()[1]
+
+    assert looker_emulator.issued_tokens == [first, second]
+
+
 def test_logout_invalidates_token(looker_emulator):
     session = login(looker_emulator)
 
