@@ -96,7 +96,7 @@ def report(emulator, task_log: Path, output: Path) -> None:
         print("Nothing was delivered.")
 
     log_text = task_log.read_text(errors="replace")
-    leaked = [token for token in getattr(emulator, "issued_tokens", []) if token in log_text]
+    leaked = [token for token in emulator.issued_tokens if token in log_text]
     secret_leaked = emulator.client_secret in log_text
     print(f"Task log: {task_log}")
     print(f"Client secret in the task log: {'YES' if secret_leaked else 'no'}; access tokens in the task log: {len(leaked)}")
