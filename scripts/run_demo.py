@@ -81,15 +81,23 @@ def report(emulator, task_log: Path, output: Path) -> None:
     }
     print()
     print("Requests the emulator received: " + ", ".join(f"{count} {name}" for name, count in counted.items()))
+    for call in calls:
+        print(f"  {call.method} {call.path} -> {call.status}")
 
     for delivery in emulator.deliveries:
+        print()
         print(f"Delivered plan {delivery.plan_id} ({delivery.plan.get('name')!r}): {delivery.source} {delivery.content_id}")
+        print(f"  filters_string sent: {delivery.plan.get('filters_string')}")
         for name, value in delivery.filters.items():
             print(f"  filter {name} = {value}")
         if delivery.ignored_filters:
             print(f"  ignored filters (not on the dashboard): {', '.join(delivery.ignored_filters)}")
         dest = delivery.destination
         print(f"  {dest.get('type')} to {dest.get('address') or '-'} as {dest.get('format')}: {len(delivery.rows)} rows, status {delivery.status}")
+        for row in delivery.rows[:3]:
+            print("    " + " | ".join(str(value) for value in row.values()))
+        if len(delivery.rows) > 3:
+            print(f"    ... {len(delivery.rows) - 3} more rows")
         for path in delivery.files:
             print(f"  file: {Path(path).resolve()}")
     if not emulator.deliveries:
@@ -98,6 +106,7 @@ def report(emulator, task_log: Path, output: Path) -> None:
     log_text = task_log.read_text(errors="replace")
     leaked = [token for token in emulator.issued_tokens if token in log_text]
     secret_leaked = emulator.client_secret in log_text
+    print()
     print(f"Task log: {task_log}")
     print(f"Client secret in the task log: {'YES' if secret_leaked else 'no'}; access tokens in the task log: {len(leaked)}")
     print(f"Everything from this run is under {output}")

@@ -281,6 +281,8 @@ class LookerHook(BaseHook):
                 params=params,
                 headers=all_headers,
                 timeout=self.settings.timeout,
+                # Per request, because requests lets REQUESTS_CA_BUNDLE replace a session's verify setting.
+                verify=self.settings.verify,
                 allow_redirects=False,
             )
         except requests.RequestException as err:
@@ -512,16 +514,54 @@ class LookerHook(BaseHook):
             return f"{base}/explore?qid={quote(content_id, safe='')}"
         return f"{base}/dashboards/{quote(content_id, safe=':')}"
 
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Return the labels, placeholders and hidden fields of the connection form, for Airflow before 3.2."""
+        from airflow_provider_looker_trigger.hooks.connection_form import legacy_field_behaviour
+
+        return legacy_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Return the wtforms fields of the extras ``timeout``, ``verify`` and ``proxies``, for Airflow before 3.2.
+
+        Airflow stores each value in the connection's extra under the field's name, as the hook reads it.
+        """
+        from wtforms import StringField
+        from wtforms.validators import Optional
+
+        from airflow_provider_looker_trigger.hooks.connection_form import CONN_FIELDS
+
+        return {
+            name: StringField(field["label"], validators=[Optional()], description=field["description"])
+            for name, field in CONN_FIELDS.items()
+        }
+
     def test_connection(self) -> tuple[bool, str]:
-        """Log in, read the API user and log out; return whether that worked and a message for the UI."""
+        """Check the connection as the UI's Test button does, and return whether it works and a message.
+
+        Reads ``GET /versions`` (which shows whether the URL is a Looker API), logs in, reads ``GET /user``
+        and logs out. Each failure message names the field or extra to change. Failed requests are not
+        retried, so the button answers within the connection's timeout; a session the hook built before
+        keeps its own retry policy.
+        """
+        from airflow_provider_looker_trigger.hooks import connection_form
+
+        settings = None
+        max_retries, self.max_retries = self.max_retries, 0
         try:
+            settings = self.settings
+            versions = self.get_versions()
+            problem = connection_form.versions_problem(settings, versions)
+            if problem:
+                return False, problem
             user = self.get_current_user()
-            name = (user or {}).get("display_name") or (user or {}).get("id") or "?"
-            return True, f"Connected to Looker at {self.settings.base_url} as API user {name}."
+            return True, connection_form.success_message(settings, versions, user)
         except LookerError as err:
-            return False, str(err)
+            return False, connection_form.failure_message(err, settings, self.looker_conn_id)
         finally:
             self.close()
+            self.max_retries = max_retries
 
 
 def _json_or_none(response: requests.Response) -> Any:
