@@ -168,3 +168,14 @@ def _parse_error_body(body: Any) -> tuple[str, list[dict[str, str]], str]:
             else:
                 details.append({"field": "", "code": "", "message": _as_text(item)})
     return message, details, documentation_url
+
+
+NOT_DELIVERED_NOTE = "Nothing was delivered: the plan did not reach Looker, or Looker rejected it."
+
+
+def note_not_delivered(error: LookerError) -> LookerError:
+    """Append to ``error``'s message that nothing was delivered, unless it already says so; return it."""
+    text = str(error)
+    if "nothing was delivered" not in text.lower():
+        error.args = (f"{text}\n{NOT_DELIVERED_NOTE}", *error.args[1:])
+    return error

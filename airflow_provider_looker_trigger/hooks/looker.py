@@ -194,7 +194,10 @@ class LookerHook(BaseHook):
                 hint=f"Check the client id (Login) and client secret (Password) of connection {self.looker_conn_id!r}; "
                 "Looker answers 404 to unknown credentials.",
             )
-        body = self._parse(response, "POST", "/login")
+        if response.status_code >= 300:
+            self._parse(response, "POST", "/login")
+        # The body of a login answer is never quoted in an error, because a cut-off answer still holds the token.
+        body = _json_or_none(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise LookerAuthenticationError(
@@ -203,7 +206,7 @@ class LookerHook(BaseHook):
                 path=API_PREFIX + "/login",
                 body=None,
                 text="",
-                hint="Looker's login answer had no access_token, so the hook cannot authenticate. "
+                hint="Looker's login answer was not JSON with an access_token, so the hook cannot authenticate. "
                 f"Check that Host of connection {self.looker_conn_id!r} is the Looker URL and not another service.",
             )
         mask_secret(token)
@@ -412,10 +415,21 @@ class LookerHook(BaseHook):
         if response.status_code in (500, 502, 504):
             error = LookerApiError(status=response.status_code, method="POST", path=API_PREFIX + path, body=_json_or_none(response), text=response.text)
             raise LookerDeliveryUnknownError(f"{error}\n{unknown}", plan_name=plan_name, method="POST", path=API_PREFIX + path) from error
-        result = self._parse(response, "POST", path)
+        if response.status_code >= 300:
+            # Looker rejected the plan without running it: 4xx answers, and 429 or 503 once retries ran out.
+            error_class = {403: LookerPermissionError, 404: LookerNotFoundError}.get(response.status_code, LookerApiError)
+            raise error_class(
+                status=response.status_code,
+                method="POST",
+                path=API_PREFIX + path,
+                body=_json_or_none(response),
+                text=response.text,
+                hint=f"Looker rejected plan {plan_name!r}, so nothing was delivered.",
+            )
+        result = _json_or_none(response)
         if not isinstance(result, dict) or not result.get("id"):
             raise LookerDeliveryUnknownError(
-                f"Looker answered {response.status_code} to POST {API_PREFIX}{path} without a plan id. {unknown}",
+                f"Looker answered {response.status_code} to POST {API_PREFIX}{path} without a readable plan id. {unknown}",
                 plan_name=plan_name,
                 method="POST",
                 path=API_PREFIX + path,
@@ -494,7 +508,9 @@ class LookerHook(BaseHook):
             )
         states = job_states(rows)
         if created_after is not None:
-            states = [state for state in states if state.created_at is None or state.created_at >= created_after]
+            # System Activity gives whole seconds, so a job created in the same second as created_after counts.
+            cutoff = created_after.replace(microsecond=0)
+            states = [state for state in states if state.created_at is None or state.created_at >= cutoff]
         return states
 
     def get_versions(self) -> dict[str, Any]:
