@@ -1,6 +1,6 @@
 """Delivery status of scheduled plans, read from Looker's System Activity.
 
-A run_once answer only means that Looker accepted the plan; the render and the delivery happen in a
+A run_once response only means that Looker accepted the plan; the render and the delivery happen in a
 scheduled job afterwards. Looker API 4.0 has no endpoint for scheduled jobs, so their state is read
 with an inline query on the ``system__activity`` model, Explore ``scheduled_plan``, which needs the
 ``see_system_activity`` permission.
@@ -41,7 +41,7 @@ JOB_FIELDS = (
     "scheduled_job.finalized_time",
 )
 
-# System Activity answers times as "YYYY-MM-DD HH:MM:SS" in the query's time zone, which the query sets to UTC.
+# System Activity returns times as "YYYY-MM-DD HH:MM:SS" in the query's time zone, which the query sets to UTC.
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -55,7 +55,7 @@ class JobStatus(str, enum.Enum):
     SUCCESS = "success"
     """The job finished and Looker delivered the content."""
     FAILURE = "failure"
-    """The job finished without delivering; ``status_detail`` says why."""
+    """The job finished without delivering, and ``status_detail`` gives the reason."""
 
     @property
     def is_terminal(self) -> bool:
@@ -203,7 +203,7 @@ def plan_key_marker(key: str) -> str:
 
 @dataclass(frozen=True)
 class EarlierAttempt:
-    """What an earlier try of the same task left in Looker, and whether to send again."""
+    """Verdict on an earlier try of the same task: whether a retry may send again, and why."""
 
     send: bool
     reason: str

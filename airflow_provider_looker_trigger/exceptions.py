@@ -12,9 +12,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-# Longest excerpt of a response body that is not Looker's JSON (a proxy's HTML page, say) kept in a message.
+# Maximum length of the excerpt kept in a message from a response body that is not Looker's JSON, such as a proxy's HTML page.
 BODY_EXCERPT_LENGTH = 300
-# Longest text kept from one field of Looker's JSON error body.
+# Maximum length of the text kept from one field of Looker's JSON error body.
 MESSAGE_LENGTH = 2000
 
 _TAG = r"<[^>]*>"
@@ -41,7 +41,7 @@ class LookerConfigurationError(LookerError, ValueError):
 
 
 class LookerRequestError(LookerError):
-    """A request did not get an answer from Looker (connection refused, TLS failure, timeout)."""
+    """A request got no response from Looker (connection refused, TLS failure, timeout)."""
 
     def __init__(self, message: str, *, method: str = "", path: str = "", sent: bool | None = None) -> None:
         super().__init__(message)
@@ -52,7 +52,7 @@ class LookerRequestError(LookerError):
 
 
 class LookerApiError(LookerError):
-    """Looker answered a request with an error status."""
+    """Looker returned an error status for a request."""
 
     def __init__(
         self,
@@ -96,7 +96,7 @@ class LookerApiError(LookerError):
 
 
 class LookerAuthenticationError(LookerApiError):
-    """Looker rejected the client id and secret, or answered the login without an access token."""
+    """Looker rejected the client id and secret, or its login response had no access token."""
 
 
 class LookerPermissionError(LookerApiError):
@@ -174,7 +174,7 @@ NOT_DELIVERED_NOTE = "Nothing was delivered: the plan did not reach Looker, or L
 
 
 def note_not_delivered(error: LookerError) -> LookerError:
-    """Append to ``error``'s message that nothing was delivered, unless it already says so; return it."""
+    """Append to ``error``'s message that nothing was delivered, unless the message states it already, and return ``error``."""
     text = str(error)
     if "nothing was delivered" not in text.lower():
         error.args = (f"{text}\n{NOT_DELIVERED_NOTE}", *error.args[1:])

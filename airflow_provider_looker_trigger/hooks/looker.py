@@ -196,7 +196,7 @@ class LookerHook(BaseHook):
             )
         if response.status_code >= 300:
             self._parse(response, "POST", "/login")
-        # The body of a login answer is never quoted in an error, because a cut-off answer still holds the token.
+        # The body of a login response is never quoted in an error, because a cut-off body still contains the token.
         body = _json_or_none(response)
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
@@ -339,7 +339,7 @@ class LookerHook(BaseHook):
     ) -> Any:
         """Send an authenticated request and return its parsed JSON body.
 
-        A 401 answer means the token expired or was revoked: the hook logs in again and replays the
+        A 401 response means the token expired or was revoked: the hook logs in again and replays the
         request once, which is safe because Looker rejected the first one without executing it.
         """
         response = self._send(method, path, json_body=json_body, params=params)
@@ -350,7 +350,7 @@ class LookerHook(BaseHook):
         return self._parse(response, method, path, not_found_hint=not_found_hint)
 
     def _parse(self, response: requests.Response, method: str, path: str, *, not_found_hint: str = "") -> Any:
-        """Return the JSON body of a successful answer, or raise the error class that fits its status."""
+        """Return the JSON body of a successful response, or raise the error class that fits its status."""
         status = response.status_code
         full_path = API_PREFIX + path
         if 300 <= status < 400:

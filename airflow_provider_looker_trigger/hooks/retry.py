@@ -8,7 +8,7 @@ from typing import Any
 
 from urllib3.util.retry import Retry
 
-# Looker answers these before it executes a request (rate limit, service unavailable), so any request,
+# Looker returns these before it executes a request (rate limit, service unavailable), so any request,
 # run_once included, may be sent again.
 STATUSES_REJECTED_BEFORE_EXECUTION = frozenset({429, 503})
 
@@ -25,7 +25,7 @@ class LookerRetry(Retry):
     The one decision of what may be retried:
 
     * a connection that failed before the request was sent (refused, DNS, connect timeout): any request;
-    * 429 and 503 answers: any request, honouring ``Retry-After`` up to ``retry_after_max`` seconds;
+    * 429 and 503 responses: any request, honouring ``Retry-After`` up to ``retry_after_max`` seconds;
     * read timeouts, dropped connections and 500, 502, 504 answers: only methods in ``allowed_methods``.
 
     The hook gives run_once POSTs a policy whose ``allowed_methods`` exclude POST, and login and
