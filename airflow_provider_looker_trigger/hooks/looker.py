@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -95,6 +96,9 @@ class LookerHook(BaseHook):
         self._session: requests.Session | None = None
         self._token: str | None = None
         self._token_expires_at = 0.0
+        # Guards the session and the token, so threads sharing this hook log in once and never wipe
+        # a token that another thread has just obtained.
+        self._lock = threading.RLock()
 
     # Connection and session
 
@@ -139,8 +143,12 @@ class LookerHook(BaseHook):
 
     def get_conn(self) -> requests.Session:
         """Return this hook's HTTP session, configured from the connection (without logging in)."""
-        if self._session is not None:
+        with self._lock:
+            if self._session is None:
+                self._session = self._new_session()
             return self._session
+
+    def _new_session(self) -> requests.Session:
         settings = self.settings
         session = requests.Session()
         session.auth = _NoNetrcAuth()
@@ -170,13 +178,19 @@ class LookerHook(BaseHook):
         session.mount(settings.base_url, HTTPAdapter(max_retries=build_retry(allow_post=False, **retry_args)))
         for path in _SAFE_POST_PATHS:
             session.mount(settings.api_url + path, HTTPAdapter(max_retries=build_retry(allow_post=True, **retry_args)))
-        self._session = session
+        # A failed logout only leaves a token to expire on its own, so it is not worth a long wait.
+        logout_retry = build_retry(allow_post=False, **{**retry_args, "max_retries": 1})
+        session.mount(settings.api_url + "/logout", HTTPAdapter(max_retries=logout_retry))
         return session
 
     # Login and logout
 
     def login(self) -> None:
         """Log in with the client id and secret and keep the access token until it expires."""
+        with self._lock:
+            self._login()
+
+    def _login(self) -> None:
         settings = self.settings
         response = self._send(
             "POST",
@@ -219,7 +233,8 @@ class LookerHook(BaseHook):
 
     def logout(self) -> None:
         """Invalidate the access token; a failed logout is logged and never raised."""
-        token, self._token = self._token, None
+        with self._lock:
+            token, self._token = self._token, None
         if token is None:
             return
         try:
@@ -250,6 +265,20 @@ class LookerHook(BaseHook):
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
+    def _current_token(self) -> str:
+        """Return a valid access token, logging in first when there is none or it has expired."""
+        with self._lock:
+            if not self._token_is_valid():
+                self._login()
+            return self._token
+
+    def _drop_token(self, response: requests.Response) -> None:
+        """Forget the token a 401 response rejected, unless another thread has already replaced it."""
+        used = (response.request.headers.get("Authorization") or "").partition(" ")[2] if response.request else ""
+        with self._lock:
+            if self._token == used:
+                self._token = None
+
     def _token_is_valid(self) -> bool:
         return self._token is not None and self._clock() < self._token_expires_at
 
@@ -270,9 +299,7 @@ class LookerHook(BaseHook):
         session = self.get_conn()
         all_headers = dict(headers or {})
         if authenticated:
-            if not self._token_is_valid():
-                self.login()
-            all_headers["Authorization"] = f"token {self._token}"
+            all_headers["Authorization"] = f"token {self._current_token()}"
         url = self.settings.api_url + path
         self.log.debug("Looker request %s %s", method, url)
         try:
@@ -345,7 +372,7 @@ class LookerHook(BaseHook):
         response = self._send(method, path, json_body=json_body, params=params)
         if response.status_code == 401:
             self.log.info("Looker answered 401 to %s %s%s; logging in again and replaying it once.", method, API_PREFIX, path)
-            self._token = None
+            self._drop_token(response)
             response = self._send(method, path, json_body=json_body, params=params)
         return self._parse(response, method, path, not_found_hint=not_found_hint)
 
@@ -410,7 +437,7 @@ class LookerHook(BaseHook):
         response = self._post_once(path, body, plan_name=plan_name, unknown=unknown)
         if response.status_code == 401:
             self.log.info("Looker answered 401 to POST %s%s; logging in again and replaying it once.", API_PREFIX, path)
-            self._token = None
+            self._drop_token(response)
             response = self._post_once(path, body, plan_name=plan_name, unknown=unknown)
         if response.status_code in (500, 502, 504):
             error = LookerApiError(status=response.status_code, method="POST", path=API_PREFIX + path, body=_json_or_none(response), text=response.text)
@@ -438,8 +465,7 @@ class LookerHook(BaseHook):
 
     def _post_once(self, path: str, body: Mapping[str, Any], *, plan_name: str, unknown: str) -> requests.Response:
         """Send a run_once POST after making sure of the token, so a failed login is never taken for a lost delivery."""
-        if not self._token_is_valid():
-            self.login()
+        self._current_token()
         try:
             return self._send("POST", path, json_body=body)
         except LookerRequestError as err:
@@ -478,14 +504,15 @@ class LookerHook(BaseHook):
         plan_id: str | None = None,
         plan_name_contains: str | None = None,
         created_after: datetime.datetime | None = None,
+        limit: int = 50,
     ) -> list[JobState]:
         """Return the scheduled jobs of a plan (or of plans whose name contains a text), newest first.
 
         Reads Looker's System Activity, which needs the ``see_system_activity`` permission; without it
         :class:`LookerPermissionError` names that permission. ``created_after`` keeps only jobs created
-        at or after that moment.
+        at or after that moment. ``limit`` caps the number of rows System Activity returns.
         """
-        query = jobs_query(plan_id=plan_id, plan_name_contains=plan_name_contains, created_after=created_after)
+        query = jobs_query(plan_id=plan_id, plan_name_contains=plan_name_contains, created_after=created_after, limit=limit)
         try:
             rows = self.run_inline_query(query)
         except (LookerPermissionError, LookerNotFoundError) as err:
