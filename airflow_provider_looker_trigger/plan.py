@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 from airflow_provider_looker_trigger.exceptions import LookerConfigurationError
 
@@ -149,8 +149,14 @@ def resolve_source(
             ("lookml_dashboard_id", lookml_dashboard_id),
             ("query_id", query_id),
         )
-        if value is not None and value != ""
+        if value is not None
     }
+    empty = [name for name, value in given.items() if isinstance(value, str) and not value.strip()]
+    if empty:
+        raise LookerConfigurationError(
+            f"{', '.join(empty)} is set but empty: check the template or XCom that gives it, "
+            "or leave the argument out."
+        )
     if not given:
         raise LookerConfigurationError(
             "No content to deliver: set exactly one of dashboard_id, lookml_dashboard_id, look_id or query_id."
@@ -212,6 +218,8 @@ def encode_filters(filters: Mapping[str, Any] | str | None, *, allow_empty_value
     if filters is None:
         return None
     if isinstance(filters, str):
+        if filters:
+            _check_query_string(filters, allow_empty_values)
         return filters or None
     if not isinstance(filters, Mapping):
         raise LookerConfigurationError(
@@ -245,12 +253,35 @@ def _check_filter(name: Any, value: Any, allow_empty_values: bool) -> None:
             f"Invalid value {value!r} of type {type(value).__name__} for filter {name!r}: filter values are "
             f"Looker filter expressions written as strings, e.g. {str(value)!r}.{hint}"
         )
+    if value.strip() == "None":
+        raise LookerConfigurationError(
+            f"Filter {name!r} has the value 'None', which is what a template renders for a missing value. "
+            "Check the template; to match the text None itself, quote it as '\"None\"'."
+        )
     if not value.strip() and not allow_empty_values:
         raise LookerConfigurationError(
             f"Filter {name!r} has an empty value, so Looker would ignore it and deliver unfiltered rows. "
             "Give a filter expression, leave the filter out to keep the dashboard's default, or set "
             "allow_empty_filter_values=True to clear the filter on purpose."
         )
+
+
+def _check_query_string(filters: str, allow_empty_values: bool) -> None:
+    """Apply the dict checks to an encoded filter string, which is then sent unchanged."""
+    if any(char.isspace() for char in filters):
+        raise LookerConfigurationError(
+            f"Invalid filters string {filters!r}: it contains white space, which must be percent-encoded "
+            "(a space is %20). Pass a dict instead, and the operator encodes names and values for you."
+        )
+    pairs = filters[1:] if filters.startswith("?") else filters
+    for pair in pairs.split("&"):
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise LookerConfigurationError(
+                f"Invalid filters string {filters!r}: {pair!r} is not name=value. A '&' inside a value must be "
+                "encoded as %26; pass a dict instead, and the operator encodes names and values for you."
+            )
+        _check_filter(unquote_plus(name), unquote_plus(value), allow_empty_values)
 
 
 def decode_filters(filters_string: str | None) -> dict[str, str]:

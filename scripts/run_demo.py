@@ -76,6 +76,7 @@ def report(emulator, task_log: Path, output: Path) -> None:
     calls = emulator.calls
     counted = {
         "login": sum(1 for c in calls if c.method == "POST" and c.path.endswith("/login")),
+        "dashboard read (filter-name check)": sum(1 for c in calls if c.method == "GET" and "/dashboards/" in c.path),
         "run_once": sum(1 for c in calls if c.method == "POST" and c.path.endswith("/run_once")),
         "logout": sum(1 for c in calls if c.method == "DELETE" and c.path.endswith("/logout")),
     }

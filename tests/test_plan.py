@@ -71,7 +71,6 @@ def destinations(*items: dict) -> list[Destination]:
             "lookml_dashboard_id",
             id="lookml-dashboard-dots-dashes",
         ),
-        pytest.param({"dashboard_id": "", "look_id": 12}, "look", "12", "look_id", id="empty-string-ignored"),
     ],
 )
 def test_resolve_source_accepts(kwargs, kind, content_id, field):
@@ -88,9 +87,17 @@ def test_resolve_source_none_given():
         resolve_source()
 
 
-def test_resolve_source_only_empty_values():
-    with pytest.raises(LookerConfigurationError, match="No content to deliver"):
-        resolve_source(dashboard_id="", look_id=None)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"dashboard_id": ""}, id="alone"),
+        pytest.param({"dashboard_id": "", "look_id": 12}, id="next-to-another-source"),
+        pytest.param({"dashboard_id": "   "}, id="only-spaces"),
+    ],
+)
+def test_resolve_source_empty_value(kwargs):
+    with pytest.raises(LookerConfigurationError, match="dashboard_id is set but empty"):
+        resolve_source(**kwargs)
 
 
 def test_resolve_source_two_sources():
@@ -112,7 +119,6 @@ def test_resolve_source_two_sources():
         pytest.param({"dashboard_id": [73]}, "[73]", id="list"),
         pytest.param({"dashboard_id": " 73"}, "' 73'", id="leading-space"),
         pytest.param({"look_id": "12\n"}, "'12\\n'", id="trailing-newline"),
-        pytest.param({"dashboard_id": "   "}, "'   '", id="only-spaces"),
         pytest.param({"dashboard_id": "73; drop"}, "'73; drop'", id="semicolon"),
         pytest.param({"look_id": "12/34"}, "'12/34'", id="slash"),
         pytest.param({"query_id": "a b"}, "'a b'", id="inner-space"),
@@ -206,11 +212,26 @@ def test_encode_filters_keeps_order():
     [
         pytest.param("?Brand=Levi%27s", id="encoded"),
         pytest.param("Brand=Calvin+Klein&Date=90+days", id="plus-spaces-no-question-mark"),
-        pytest.param("?Date=90 days", id="unencoded-space"),
     ],
 )
 def test_encode_filters_string_unchanged(raw):
     assert encode_filters(raw) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        pytest.param("?Date=90 days", "white space", id="unencoded-space"),
+        pytest.param("?Category=Tops&Tees", "'Tees' is not name=value", id="unencoded-ampersand"),
+        pytest.param("?Brand=", "empty value", id="empty-value"),
+        pytest.param("?Brand=None", "'None'", id="rendered-none"),
+    ],
+)
+def test_encode_filters_string_rejected(raw, fragment):
+    with pytest.raises(LookerConfigurationError) as info:
+        encode_filters(raw)
+
+    assert fragment in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def parse_base_url(host: str | None, port: int | None = None, *, conn_id: str = 
     if any(path == ui or path.startswith(ui + "/") for ui in _UI_PATHS):
         raise LookerConfigurationError(
             f"Connection {conn_id!r} has host {raw!r}, which is the address of a Looker page: keep only "
-            f"the scheme and host, e.g. {parts.scheme}://{parts.hostname}."
+            f"the scheme, host and port, e.g. {parts.scheme}://{parts.netloc.rpartition('@')[2]}."
         )
 
     if port is not None and host_port is not None and int(port) != host_port:

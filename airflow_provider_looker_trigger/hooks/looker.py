@@ -112,7 +112,7 @@ class LookerHook(BaseHook):
     def _read_settings(self) -> LookerConnectionSettings:
         conn_id = self.looker_conn_id
         conn = self.get_connection(conn_id)
-        base_url = parse_base_url(conn.host, conn.port, conn_id=conn_id)
+        base_url = parse_base_url(_host_with_schema(conn.host, conn.schema), conn.port, conn_id=conn_id)
         if not conn.login:
             raise LookerConfigurationError(
                 f"Connection {conn_id!r} has no client id: put the Looker API client id in Login."
@@ -320,6 +320,14 @@ class LookerHook(BaseHook):
 
     def _request_error(self, method: str, path: str, err: requests.RequestException) -> LookerRequestError:
         where = f"{method} {API_PREFIX}{path} on {self.settings.base_url}"
+        if isinstance(err, requests.exceptions.SSLError) and "WRONG_VERSION_NUMBER" in str(err):
+            return LookerRequestError(
+                f"TLS failed for {where}: the server did not answer in TLS, so this port serves plain HTTP "
+                "or another protocol. Check the scheme (https:// or http://) and the port in Host.",
+                method=method,
+                path=path,
+                sent=False,
+            )
         if isinstance(err, requests.exceptions.SSLError):
             return LookerRequestError(
                 f"TLS failed for {where}: {_reason(err)}. If Looker uses a private certificate authority, "
@@ -605,6 +613,21 @@ class LookerHook(BaseHook):
         finally:
             self.close()
             self.max_retries = max_retries
+
+
+def _host_with_schema(host: str | None, schema: str | None) -> str | None:
+    """Join a connection's Host and Schema fields into the URL that ``parse_base_url`` checks.
+
+    The URI form of a connection puts a path after the host into Schema, where a pasted ``/api/3.1``
+    or page address would otherwise be ignored. Schema set to ``http`` or ``https``, as the HTTP
+    provider uses it, is taken as the scheme.
+    """
+    schema = (schema or "").strip().strip("/")
+    if not schema or not host:
+        return host
+    if schema.lower() in ("http", "https"):
+        return host if "://" in host else f"{schema.lower()}://{host}"
+    return f"{host.rstrip('/')}/{schema}"
 
 
 def _json_or_none(response: requests.Response) -> Any:

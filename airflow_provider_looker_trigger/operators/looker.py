@@ -331,6 +331,9 @@ class RunOncePlanOperator(BaseOperator):
         destinations = resolve_destination_secrets(destinations, self._get_destination_connection)
 
         with self.get_hook() as hook:
+            if source is not None:
+                # Pushed before any request, so the task's link works even when Looker fails.
+                context["ti"].xcom_push(key=CONTENT_URL_XCOM_KEY, value=hook.content_url(source.kind, source.id))
             try:
                 original_name = None
                 if self.by_plan_id:
@@ -344,7 +347,8 @@ class RunOncePlanOperator(BaseOperator):
                 raise note_not_delivered(error)
 
             body = self._body(context, source, destinations, filters_string, original_name)
-            context["ti"].xcom_push(key=CONTENT_URL_XCOM_KEY, value=hook.content_url(source.kind, source.id))
+            if self.by_plan_id:
+                context["ti"].xcom_push(key=CONTENT_URL_XCOM_KEY, value=hook.content_url(source.kind, source.id))
 
             earlier = self._earlier_try_plan(context, hook, body["name"])
             if earlier is not None:
@@ -450,9 +454,11 @@ class RunOncePlanOperator(BaseOperator):
     def _wait_for_delivery(self, hook: LookerHook, target: DeliveryTarget) -> JobState:
         """Poll until the plan's job finishes in this worker, keeping the hook's session; return the job."""
         from airflow_provider_looker_trigger.delivery import (
+            LookerDeliveryStatusError,
             LookerDeliveryTimeoutError,
             wait_for_job,
         )
+
         self.log.info(
             "Waiting up to %g s for Looker to deliver %s, checking every %g s.",
             self.delivery_timeout,
@@ -475,6 +481,15 @@ class RunOncePlanOperator(BaseOperator):
             ) from error
         except LookerDeliveryTimeoutError as error:
             raise LookerDeliveryTimeoutError(f"{error}{self._retry_note()}", state=error.state) from error
+        except (LookerDeliveryStatusError, LookerDeliveryUnknownError):
+            raise
+        except LookerError as error:
+            # The plan was accepted, so a failed status check says nothing about the delivery itself.
+            raise LookerDeliveryStatusError(
+                f"Looker accepted {target.describe()}, but checking whether it delivered failed: {error} "
+                f"Whether the report was delivered is unknown: look for the plan in Looker (Admin > Schedules) "
+                f"before you rerun this task.{self._retry_note()}"
+            ) from error
 
     def _defer(self, target: DeliveryTarget) -> None:
         from airflow_provider_looker_trigger.triggers.looker import LookerDeliveryTrigger
@@ -536,7 +551,7 @@ class RunOncePlanOperator(BaseOperator):
         dashboard = hook.get_dashboard(source.id)
         names = [item.get("name") for item in dashboard.get("dashboard_filters") or [] if item.get("name")]
         check_filter_names(decode_filters(filters_string), names, content=f"{source.describe()} ({dashboard.get('title') or 'untitled'})")
-        self.log.info("Checked filter names against %s: all %d are on the dashboard.", source.describe(), len(decode_filters(filters_string)))
+        self.log.info("Checked filter names against %s: the dashboard has every one of the %d given.", source.describe(), len(decode_filters(filters_string)))
 
     def _body(
         self,

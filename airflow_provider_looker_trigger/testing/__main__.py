@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CALLS_PER_SECOND",
         help="run_once calls allowed per second before 429; 0 turns the limit off (default: 10)",
     )
-    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="API client id to accept")
-    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="API client secret to accept")
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="API client id to accept (default: %(default)s)")
+    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="API client secret to accept (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 

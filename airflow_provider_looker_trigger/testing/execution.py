@@ -23,9 +23,6 @@ from .validation import FieldError, content_kind
 # NOTE: Looker does not document the key format of filters_string for Looks, so both forms are accepted.
 _LOOK_FILTER_PREFIX = "f["
 
-STAND_IN_NOTE = "Looker emulator stand-in: not rendered by Looker."
-
-
 class ContentNotFound(LookupError):
     """The plan names a Look, dashboard or query that the emulator does not have."""
 
@@ -308,9 +305,8 @@ def render_tiles(run: PreparedRun, tile_rows: list[list[dict[str, Any]]], output
     rows = tile_rows[0]
     columns = [query_field.name for query_field in first.query.fields]
     note = None
-    if output_format in ("wysiwyg_pdf", "assembled_pdf", "wysiwyg_png"):
-        note = STAND_IN_NOTE
-        others = [tile.title for tile in run.tiles[1:]]
-        if others:
-            note += " Tiles not shown: " + ", ".join(others) + "."
+    others = [tile.title for tile in run.tiles[1:]]
+    if output_format in ("wysiwyg_pdf", "assembled_pdf", "wysiwyg_png") and others:
+        # The stand-in's first line already says it is not a Looker rendering; this adds what is missing.
+        note = "Tiles not shown: " + ", ".join(others) + "."
     return rendering.render(rows, columns, output_format, title=run.title, stand_in_note=note)

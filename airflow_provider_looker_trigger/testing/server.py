@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 import urllib.parse
@@ -133,7 +134,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._handle()
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        # The request line is logged without its query string, where a client may put credentials or a token.
+        message = format % args
+        log.debug("%s %s", self.address_string(), re.sub(r"\?[^\s\"]*", "?***", message))
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -353,3 +353,35 @@ def test_proxies_invalid_message_hides_password():
         parse_proxies({"https": "ftp://proxyuser:Ftp-Passw0rd-9924@proxy.example.com:21"}, conn_id="looker_default")
 
     assert "Ftp-Passw0rd-9924" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "schema", "expected"),
+    [
+        pytest.param("http://127.0.0.1", None, "http://127.0.0.1", id="no-schema"),
+        pytest.param("looker.example.com", "https", "https://looker.example.com", id="schema-as-scheme"),
+        pytest.param("http://127.0.0.1", "https", "http://127.0.0.1", id="host-scheme-wins"),
+        pytest.param("https://looker.example.com", "api/4.0", "https://looker.example.com/api/4.0", id="api-path"),
+        pytest.param("https://looker.example.com/", "/api/3.1/", "https://looker.example.com/api/3.1", id="slashes"),
+    ],
+)
+def test_host_with_schema(host, schema, expected):
+    from airflow_provider_looker_trigger.hooks.looker import _host_with_schema
+
+    assert _host_with_schema(host, schema) == expected
+
+
+def test_uri_path_api_31_rejected(monkeypatch):
+    from airflow_provider_looker_trigger.hooks.looker import LookerHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_LOOKER_URI_PATH", "looker://https://client:secret-value@looker.example.com/api/3.1")
+
+    with pytest.raises(LookerConfigurationError, match="API 3.x was removed"):
+        LookerHook("looker_uri_path").settings
+
+
+def test_page_url_hint_keeps_port():
+    with pytest.raises(LookerConfigurationError) as info:
+        parse_base_url("http://127.0.0.1:46077/dashboards/73")
+
+    assert "http://127.0.0.1:46077." in str(info.value)
