@@ -23,7 +23,8 @@ from airflow_provider_looker_trigger.operators.looker import RunOncePlanOperator
 WAREHOUSE = os.environ.get("LOOKER_DEMO_WAREHOUSE", "/tmp/looker_demo_warehouse.sqlite")
 
 # [START howto_asset_definition]
-ORDERS = Asset(name="warehouse_orders", uri="file:///warehouse/orders")
+# Airflow 2.11 (where Asset is Dataset) takes only a URI. Airflow 3 then names the asset after it.
+ORDERS = Asset(uri="file:///warehouse/orders")
 # [END howto_asset_definition]
 
 with DAG(

@@ -23,6 +23,11 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "example_dags")
 os.environ.pop("AIRFLOW_CONN_LOOKER_DEFAULT", None)
 
+# Imported after the environment is set, because importing Airflow reads it.
+from airflow_compat import configure_structlog_like_a_worker  # noqa: E402
+
+configure_structlog_like_a_worker()
+
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from airflow_compat import dag_bag
 
 import airflow_provider_looker_trigger
 
@@ -78,9 +79,7 @@ def test_markers_paired(example):
 
 
 def test_examples_load_in_dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(EXAMPLES))
+    bag = dag_bag(EXAMPLES)
 
     assert bag.import_errors == {}
     assert {"looker_after_load", "looker_asset_load_orders", "looker_asset_deliver"} <= set(bag.dag_ids)

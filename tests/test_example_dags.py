@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from airflow_compat import dag_bag
 
 from airflow_provider_looker_trigger.operators.looker import plan_key
 from airflow_provider_looker_trigger.plan import filter_literal
@@ -30,9 +31,7 @@ EXAMPLE_FILES = sorted(EXAMPLE_DAGS.glob("*.py"))
 SUBPROCESS_TIMEOUT = 300
 
 def load_dag(path: Path, dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(path))
+    bag = dag_bag(path)
     assert bag.import_errors == {}
     return bag.dags[dag_id]
 
@@ -69,18 +68,14 @@ def run_command(command: list[str], env: dict[str, str]) -> subprocess.Completed
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=[path.name for path in EXAMPLE_FILES])
 def test_example_dag_imports(path):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(path))
+    bag = dag_bag(path)
 
     assert bag.import_errors == {}
     assert len(bag.dags) >= 1
 
 
 def test_example_dags_folder_imports():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    bag = dag_bag(EXAMPLE_DAGS)
 
     assert bag.import_errors == {}
     assert {"looker_after_load", "looker_destinations"} <= set(bag.dags)
@@ -380,7 +375,7 @@ def test_run_demo_summary(tmp_path):
     result = run_command([sys.executable, str(ROOT / "scripts" / "run_demo.py"), "--output", str(output)], env)
 
     files = [Path(match) for match in re.findall(r"file: (.+)", result.stdout)]
-    assert "1 login, 1 run_once, 1 logout" in result.stdout
+    assert "1 login, 1 dashboard read (filter-name check), 1 run_once, 1 logout" in result.stdout
     assert len(files) == 1
     assert files[0].is_file()
     assert files[0].is_relative_to(output / "outbox")

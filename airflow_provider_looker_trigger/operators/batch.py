@@ -210,6 +210,8 @@ class RunOncePlanBatchOperator(BaseOperator):
     what they mean for :class:`RunOncePlanOperator`.
     """
 
+    # dag.test() on Airflow 3.0 deep-copies operators, and a threading.Event cannot be copied that way.
+    shallow_copy_attrs: Sequence[str] = ("_stop_requested",)
     template_fields: Sequence[str] = (
         "deliveries",
         "dashboard_id",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import uuid
 
@@ -12,6 +11,7 @@ import pendulum
 import pytest
 
 from airflow.providers.common.compat.sdk import DAG, task
+from airflow_compat import rendered_fields, run_dag
 
 from airflow_provider_looker_trigger.operators.looker import RunOncePlanOperator, plan_key
 from airflow_provider_looker_trigger.testing import LookerEmulator, demo_content
@@ -36,23 +36,6 @@ EMAIL_PDF = {"type": "email", "address": "team@example.com", "format": "wysiwyg_
 # ---------------------------------------------------------------------------------------------
 # Running DAGs
 # ---------------------------------------------------------------------------------------------
-
-
-def register_dag(dag: DAG) -> None:
-    """Write ``dag`` to the metadata database, which ``dag.test()`` needs for a DAG outside the DAG folder."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=os.devnull)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
-
-
-def run_dag(dag: DAG):
-    """Run ``dag`` once with ``dag.test()`` and return the finished DAG run."""
-    register_dag(dag)
-    return dag.test()
 
 
 def task_instance(dag_run, task_id: str = TASK_ID, map_index: int = -1):
@@ -96,12 +79,6 @@ def sent_body(emulator: LookerEmulator) -> dict:
     calls = run_once_calls(emulator)
     assert len(calls) == 1, [call.path for call in emulator.calls]
     return calls[0].body
-
-
-def rendered_fields(ti) -> dict:
-    from airflow.models.renderedtifields import RenderedTaskInstanceFields
-
-    return RenderedTaskInstanceFields.get_templated_fields(ti)
 
 
 def captured_logs(capsys, caplog) -> str:
@@ -165,6 +142,13 @@ def test_filters_string_percent_encoded(looker, deliver):
     assert sent_body(looker)["filters_string"] == "?Brand=A%26B%3DC%2BD%23E%25F%2FG"
 
 
+def as_list(value):
+    """Return a pulled XCom as JSON-ready data: a value of a mapped task (a lazy sequence) as a list."""
+    if value is None or isinstance(value, (str, int)):
+        return value
+    return list(value)
+
+
 @pytest.fixture
 def downstream_view(looker, dag_id, tmp_path):
     """Run a DAG whose second task receives the delivery task's XComs, and return what it received.
@@ -180,9 +164,8 @@ def downstream_view(looker, dag_id, tmp_path):
 
             @task
             def consume(plan_ids, ti=None):
-                received = plan_ids if isinstance(plan_ids, str) else list(plan_ids)
                 content_url = ti.xcom_pull(task_ids=TASK_ID, key="looker_content_url")
-                seen.write_text(json.dumps({"plan_ids": received, "content_url": content_url}))
+                seen.write_text(json.dumps({"plan_ids": as_list(plan_ids), "content_url": as_list(content_url)}))
 
             consume(delivery_task.output)
         run_dag(dag)

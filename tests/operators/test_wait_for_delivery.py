@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from airflow.providers.common.compat.sdk import TaskDeferred
+from airflow_compat import capture_task_logs, read_xcoms, use_dags_folder
 
 from airflow_provider_looker_trigger.delivery import (
     DELIVERY_XCOM_KEY,
@@ -224,7 +224,7 @@ def test_wait_logs_each_poll(emulator):
     ctx = context()
     name = task.plan_name(ctx)
 
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         task.execute(ctx)
     polls = [entry for entry in logs if entry["event"].startswith("Looker delivery of")]
 
@@ -379,7 +379,7 @@ def test_retry_after_delivery_sends_nothing(emulator):
     ctx = context(try_number=2)
     earlier = send_earlier_plan(task, ctx)
 
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         plan_id = task.execute(ctx)
 
     assert plan_id == earlier
@@ -433,7 +433,7 @@ def test_retry_after_failed_delivery_sends_again(emulator):
     ctx = context(try_number=2)
     earlier = send_earlier_plan(task, ctx)
 
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         plan_id = task.execute(ctx)
 
     assert plan_id != earlier
@@ -489,7 +489,7 @@ def test_retry_without_permission_sends_with_warning(emulator):
     emulator.permissions = NO_SYSTEM_ACTIVITY
     task = operator(on_unverified_retry="send")
 
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         task.execute(context(try_number=2))
     # Airflow also warns that execute() runs outside of the task runner; only the operator's own warning counts.
     warnings = [entry["event"] for entry in logs if entry["log_level"] == "warning" and entry["event"].startswith("Try 2")]
@@ -528,17 +528,9 @@ with DAG(SETTINGS["dag_id"], schedule=None, start_date=pendulum.datetime(2026, 1
 '''
 
 
-def use_dags_folder(monkeypatch, folder: Path) -> None:
-    """Point the ``dags-folder`` bundle at ``folder``; Airflow reads the setting once, when it is imported."""
-    from airflow import settings
-
-    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(folder))
-    monkeypatch.setattr(settings, "DAGS_FOLDER", str(folder))
-
-
 @pytest.fixture
 def dags_folder(tmp_path, monkeypatch, airflow_db) -> Path:
-    """A DAGs folder of its own: dag.test() only runs DAGs it finds in the DAGs folder's bundle."""
+    """A DAGs folder of its own: dag.test() on Airflow 3.3 only runs DAGs it finds in the DAGs folder's bundle."""
     folder = tmp_path / "dags"
     folder.mkdir()
     use_dags_folder(monkeypatch, folder)
@@ -561,16 +553,6 @@ def run_dag(folder: Path, dag_id: str, *, retries: int = 0, **operator_kwargs: A
     return module.dag.test()
 
 
-def xcoms(dag_run, task_id: str = "deliver") -> dict[str, Any]:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = session.scalars(XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id, task_ids=task_id)).all()
-        # Task runners store XComs as JSON through the Execution API, so the column already contains the value.
-        return {row.key: row.value for row in rows}
-
-
 def drop_first_run_once_answer(emulator) -> None:
     """Make Looker accept the first run_once and drop the connection before responding, so the first try gets no plan id."""
     emulator.add_fault(Fault(RUN_ONCE, calls=(1,), drop="after"))
@@ -581,7 +563,7 @@ def test_dag_waits_for_delivery(emulator, dags_folder, deferrable):
     emulator.job_delay = 0.3
 
     dag_run = run_dag(dags_folder, f"looker_wait_{'deferred' if deferrable else 'sync'}", wait_for_delivery=True, deferrable=deferrable, poll_interval=0.1)
-    pushed = xcoms(dag_run)
+    pushed = read_xcoms(dag_run, "deliver")
 
     assert dag_run.state == "success"
     assert pushed["return_value"] == "1001"
@@ -598,7 +580,7 @@ def test_dag_deferred_failure(emulator, dags_folder):
 
     assert dag_run.state == "failed"
     assert dag_run.get_task_instance("deliver").state == "failed"
-    assert DELIVERY_XCOM_KEY not in xcoms(dag_run)
+    assert DELIVERY_XCOM_KEY not in read_xcoms(dag_run, "deliver")
 
 
 @pytest.mark.parametrize(
@@ -617,7 +599,7 @@ def test_dag_retry_does_not_send_twice(emulator, dags_folder, settings):
     assert dag_run.state == "success"
     assert task_instance.try_number == 2
     assert operations(emulator).count(RUN_ONCE) == 1
-    assert xcoms(dag_run)["return_value"] == "1001"
+    assert read_xcoms(dag_run, "deliver")["return_value"] == "1001"
     assert len(emulator.deliveries) == 1
 
 
@@ -625,7 +607,7 @@ def test_dag_retry_after_failed_delivery_sends_again(emulator, dags_folder):
     fail_first_job(emulator)
 
     dag_run = run_dag(dags_folder, "looker_retry_after_failure", retries=1, wait_for_delivery=True, poll_interval=0.1)
-    pushed = xcoms(dag_run)
+    pushed = read_xcoms(dag_run, "deliver")
 
     assert dag_run.state == "success"
     assert dag_run.get_task_instance("deliver").try_number == 2
@@ -662,6 +644,6 @@ def test_example_dag_waits_for_both_deliveries(emulator, airflow_db, monkeypatch
     dag_run = module.dag.test()
 
     assert dag_run.state == "success"
-    assert xcoms(dag_run, "deliver_business_pulse")[DELIVERY_XCOM_KEY]["status"] == "success"
-    assert xcoms(dag_run, "wait_for_daily_sales")[DELIVERY_XCOM_KEY]["plan_id"] == "502"
+    assert read_xcoms(dag_run, "deliver_business_pulse")[DELIVERY_XCOM_KEY]["status"] == "success"
+    assert read_xcoms(dag_run, "wait_for_daily_sales")[DELIVERY_XCOM_KEY]["plan_id"] == "502"
     assert sorted(delivery.plan_id for delivery in emulator.deliveries) == ["1001", "502"]

@@ -13,6 +13,7 @@ import urllib.parse
 
 import pytest
 import requests
+from airflow_compat import connection_from_uri
 
 from airflow_provider_looker_trigger.testing import LookerEmulator
 
@@ -404,9 +405,7 @@ def test_concurrent_requests_all_recorded(looker_emulator):
 
 
 def test_connection_uri_parses_in_airflow(looker_emulator):
-    connection_module = pytest.importorskip("airflow.sdk.definitions.connection")
-
-    connection = connection_module.Connection.from_uri(looker_emulator.connection_uri(), conn_id="looker_default")
+    connection = connection_from_uri(looker_emulator.connection_uri(), conn_id="looker_default")
 
     assert connection.conn_type == "looker"
     assert connection.host == "http://127.0.0.1"

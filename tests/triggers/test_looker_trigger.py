@@ -9,9 +9,9 @@ import json
 import time
 
 import pytest
-import structlog
 
 from airflow.triggers.base import BaseTrigger
+from airflow_compat import capture_task_logs, serde_round_trip
 
 from airflow_provider_looker_trigger.hooks.looker import LookerHook
 from airflow_provider_looker_trigger.testing import DEFAULT_PERMISSIONS, Fault
@@ -76,12 +76,10 @@ def test_serialize_json_round_trip():
 
 
 def test_serialize_airflow_serde_round_trip():
-    from airflow.sdk.serde import deserialize, serialize
-
     trigger = LookerDeliveryTrigger(end_time=1_800_000_000, plan_name_contains="Daily sales", created_after="2026-01-31T06:00:00+00:00")
     _, kwargs = trigger.serialize()
 
-    assert deserialize(serialize(kwargs)) == kwargs
+    assert serde_round_trip(kwargs) == kwargs
 
 
 def test_created_after_datetime_becomes_iso_text():
@@ -226,7 +224,7 @@ def test_logs_each_poll(emulator):
     plan_id = send_plan()
     job_id = emulator.jobs[0].id
 
-    with structlog.testing.capture_logs() as logs:
+    with capture_task_logs() as logs:
         run_trigger(make_trigger(plan_id, poll_interval=0.1))
     polls = [entry["event"] for entry in logs if entry["event"].startswith("Looker delivery of")]
 
