@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
 import uuid
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from airflow_compat import dag_bag, register_dags
 from airflow_provider_looker_trigger.exceptions import LookerConfigurationError
 from airflow_provider_looker_trigger.hooks.looker import LookerHook
 from airflow_provider_looker_trigger.operators.looker import RunOncePlanOperator
@@ -316,29 +316,21 @@ def test_destination_connection_without_secret(emulator, monkeypatch):
 
 def register_dag(dag) -> None:
     """Write ``dag`` to the metadata database, which ``dag.test()`` needs for a DAG outside the DAG folder."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=os.devnull)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
+    register_dags(dag)
 
 
 def test_dag_file_with_bad_argument_fails_to_import(tmp_path):
-    from airflow.dag_processing.dagbag import DagBag
-
     dag_file = tmp_path / "bad_looker_dag.py"
     dag_file.write_text(
         "import pendulum\n"
-        "from airflow.sdk import DAG\n"
+        "from airflow.providers.common.compat.sdk import DAG\n"
         "from airflow_provider_looker_trigger.operators.looker import RunOncePlanOperator\n"
         "with DAG('bad_looker_dag', schedule=None, start_date=pendulum.datetime(2026, 1, 1)):\n"
         "    RunOncePlanOperator(task_id='deliver', dashboard_id=73, timezone='Mars/Olympus',\n"
         "                        destinations=[{'type': 'email', 'address': 'a@example.com', 'format': 'wysiwyg_pdf'}])\n"
     )
 
-    bag = DagBag(dag_folder=str(dag_file), safe_mode=False)
+    bag = dag_bag(str(dag_file), safe_mode=False)
 
     assert bag.dags == {}
     (error,) = bag.import_errors.values()
@@ -355,7 +347,7 @@ def test_dag_file_with_bad_argument_fails_to_import(tmp_path):
     ],
 )
 def test_dag_run_rejects_rendered_value(emulator, capfd, caplog, changes, params, value, hint):
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     caplog.set_level(logging.INFO)
     dag_id = f"bad_input_{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import os
 import re
 import traceback
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from airflow_compat import register_dags
 from airflow_provider_looker_trigger.exceptions import LookerDeliveryUnknownError, LookerError
 from airflow_provider_looker_trigger.hooks.looker import LookerHook
 from airflow_provider_looker_trigger.operators.looker import RunOncePlanOperator
@@ -341,13 +341,7 @@ def test_matrix_covers_fault_kinds():
 
 def register_dag(dag) -> None:
     """Write ``dag`` to the metadata database, which ``dag.test()`` needs for a DAG outside the DAG folder."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=os.devnull)
-    bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
+    register_dags(dag)
 
 
 DAG_ROWS = {row.id: row for row in ROWS if row.id in ("run_once-429-retry-after", "run_once-dropped-after-handling", "login-wrong-credentials", "logout-500")}
@@ -356,7 +350,7 @@ DAG_ROWS = {row.id: row for row in ROWS if row.id in ("run_once-429-retry-after"
 @pytest.mark.usefixtures("airflow_db")
 @pytest.mark.parametrize("row", [pytest.param(row, id=row_id) for row_id, row in DAG_ROWS.items()])
 def test_fault_in_dag_run(row, looker_emulator, monkeypatch, caplog, capfd):
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     caplog.set_level(logging.DEBUG)
     set_up(looker_emulator, monkeypatch, row)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import json
-import os
 import re
 import time
 import uuid
@@ -15,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from airflow_compat import register_dags
 from airflow_provider_looker_trigger.exceptions import LookerConfigurationError, LookerError, LookerPermissionError
 from airflow_provider_looker_trigger.hooks.looker import LookerHook
 from airflow_provider_looker_trigger.operators.batch import (
@@ -488,21 +488,9 @@ def test_first_try_reads_no_system_activity(emulator):
 # ---------------------------------------------------------------------------------------------
 
 
-def register_dags(*dags) -> None:
-    """Write DAGs to the metadata database, which ``dag.test()`` needs for a DAG outside the DAG folder."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=os.devnull)
-    for dag in dags:
-        bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
-
-
 @pytest.mark.usefixtures("airflow_db")
 def test_dag_retry_sends_only_failed_items(emulator):
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     emulator.add_fault(Fault("scheduled_plan_run_once", calls=(3,), status=422))
     with DAG(f"looker_batch_retry_{uuid.uuid4().hex[:8]}", schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
