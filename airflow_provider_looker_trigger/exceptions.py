@@ -108,7 +108,7 @@ class LookerNotFoundError(LookerApiError):
 
 
 class LookerDeliveryUnknownError(LookerError):
-    """A run_once request may have reached Looker, but its answer was lost.
+    """A run_once request may have reached Looker, but its response was lost.
 
     The request is not repeated, because repeating it could deliver the report twice. Search Looker's
     schedule history for ``plan_name`` to learn whether it ran.

@@ -1,7 +1,7 @@
 """Deliver Looker's "Business Pulse" dashboard as soon as the nightly load has finished.
 
 The ``load_orders`` task stands for your ETL: it writes the day's orders into a SQLite warehouse. When
-it succeeds, ``deliver_business_pulse`` asks Looker to render dashboard 73 with three filters and email
+it succeeds, ``deliver_business_pulse`` makes Looker render dashboard 73 with three filters and email
 it as a PDF. The warehouse path comes from the ``LOOKER_DEMO_WAREHOUSE`` environment variable; the
 Looker connection is ``looker_default``.
 

@@ -39,7 +39,7 @@ from airflow_provider_looker_trigger.hooks.connection import (
 from airflow_provider_looker_trigger.hooks.retry import build_retry
 
 # A token is treated as expired this many seconds before Looker's ``expires_in`` runs out, so a request
-# sent just before expiry does not fail; short-lived tokens keep at least 90 % of their lifetime.
+# sent just before expiry does not fail. Short-lived tokens keep at least 90 % of their lifetime.
 TOKEN_EXPIRY_MARGIN = 10.0
 # POST endpoints that change nothing on Looker and may be retried like a GET.
 _SAFE_POST_PATHS = ("/login", "/queries/run/")
@@ -241,7 +241,7 @@ class LookerHook(BaseHook):
             response = self._send("DELETE", "/logout", authenticated=False, headers={"Authorization": f"token {token}"})
             if response.status_code not in (200, 204):
                 self.log.warning(
-                    "Logout from Looker at %s answered %s; the token expires on its own.",
+                    "Logout from Looker at %s returned %s; the token expires on its own.",
                     self.settings.base_url,
                     response.status_code,
                 )
@@ -379,7 +379,7 @@ class LookerHook(BaseHook):
         """
         response = self._send(method, path, json_body=json_body, params=params)
         if response.status_code == 401:
-            self.log.info("Looker answered 401 to %s %s%s; logging in again and replaying it once.", method, API_PREFIX, path)
+            self.log.info("Looker returned 401 for %s %s%s; logging in again and replaying it once.", method, API_PREFIX, path)
             self._drop_token(response)
             response = self._send(method, path, json_body=json_body, params=params)
         return self._parse(response, method, path, not_found_hint=not_found_hint)
@@ -420,7 +420,7 @@ class LookerHook(BaseHook):
         """Create a run-once scheduled plan and run it now (``POST /scheduled_plans/run_once``).
 
         The request is never repeated once it may have reached Looker: a timeout, a dropped connection
-        or a 500, 502 or 504 answer raise :class:`LookerDeliveryUnknownError` naming the plan.
+        or a 500, 502 or 504 response raise :class:`LookerDeliveryUnknownError` naming the plan.
 
         :param plan: a ``WriteScheduledPlan`` body, as built by ``plan.build_run_once_body``.
         :return: the created ``ScheduledPlan``.
@@ -444,14 +444,14 @@ class LookerHook(BaseHook):
         )
         response = self._post_once(path, body, plan_name=plan_name, unknown=unknown)
         if response.status_code == 401:
-            self.log.info("Looker answered 401 to POST %s%s; logging in again and replaying it once.", API_PREFIX, path)
+            self.log.info("Looker returned 401 for POST %s%s; logging in again and replaying it once.", API_PREFIX, path)
             self._drop_token(response)
             response = self._post_once(path, body, plan_name=plan_name, unknown=unknown)
         if response.status_code in (500, 502, 504):
             error = LookerApiError(status=response.status_code, method="POST", path=API_PREFIX + path, body=_json_or_none(response), text=response.text)
             raise LookerDeliveryUnknownError(f"{error}\n{unknown}", plan_name=plan_name, method="POST", path=API_PREFIX + path) from error
         if response.status_code >= 300:
-            # Looker rejected the plan without running it: 4xx answers, and 429 or 503 once retries ran out.
+            # Looker rejected the plan without running it: 4xx responses, and 429 or 503 once retries ran out.
             error_class = {403: LookerPermissionError, 404: LookerNotFoundError}.get(response.status_code, LookerApiError)
             raise error_class(
                 status=response.status_code,
@@ -593,7 +593,7 @@ class LookerHook(BaseHook):
 
         Reads ``GET /versions`` (which shows whether the URL is a Looker API), logs in, reads ``GET /user``
         and logs out. Each failure message names the field or extra to change. Failed requests are not
-        retried, so the button answers within the connection's timeout; a session the hook built before
+        retried, so the button shows its result within the connection's timeout; a session the hook built before
         keeps its own retry policy.
         """
         from airflow_provider_looker_trigger.hooks import connection_form

@@ -26,7 +26,7 @@ class LookerRetry(Retry):
 
     * a connection that failed before the request was sent (refused, DNS, connect timeout): any request;
     * 429 and 503 responses: any request, honouring ``Retry-After`` up to ``retry_after_max`` seconds;
-    * read timeouts, dropped connections and 500, 502, 504 answers: only methods in ``allowed_methods``.
+    * read timeouts, dropped connections and 500, 502, 504 responses: only methods in ``allowed_methods``.
 
     The hook gives run_once POSTs a policy whose ``allowed_methods`` exclude POST, and login and
     System Activity queries, which change nothing, a policy that includes it. Backoff is exponential

@@ -484,7 +484,7 @@ class RunOncePlanOperator(BaseOperator):
         except (LookerDeliveryStatusError, LookerDeliveryUnknownError):
             raise
         except LookerError as error:
-            # The plan was accepted, so a failed status check says nothing about the delivery itself.
+            # The plan was accepted, so a failed status check tells nothing about the delivery itself.
             raise LookerDeliveryStatusError(
                 f"Looker accepted {target.describe()}, but checking whether it delivered failed: {error} "
                 f"Whether the report was delivered is unknown: look for the plan in Looker (Admin > Schedules) "

@@ -307,6 +307,6 @@ def render_tiles(run: PreparedRun, tile_rows: list[list[dict[str, Any]]], output
     note = None
     others = [tile.title for tile in run.tiles[1:]]
     if output_format in ("wysiwyg_pdf", "assembled_pdf", "wysiwyg_png") and others:
-        # The stand-in's first line already says it is not a Looker rendering; this adds what is missing.
+        # The stand-in's first line already states that it is not a Looker rendering, so the note only adds the missing tiles.
         note = "Tiles not shown: " + ", ".join(others) + "."
     return rendering.render(rows, columns, output_format, title=run.title, stand_in_note=note)

@@ -109,7 +109,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LookerEmulator"
-    # Headers and body go out in separate writes; with Nagle's algorithm on, the body would wait for
+    # Headers and body go out in separate writes. With Nagle's algorithm on, the body would wait for
     # the client's delayed ACK (about 40 ms on Linux), a delay Looker does not have.
     disable_nagle_algorithm = True
     timeout = IDLE_CONNECTION_TIMEOUT
